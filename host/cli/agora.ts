@@ -101,6 +101,7 @@ export function buildProgram(): Command {
     .option('--resources <spec>', 'e.g. "cpus:4;mem:8192;disk:40960;ports:[31000-32000]" (default: this machine)', parseResourceFlag)
     .option('--attributes <spec>', 'e.g. "rack:a;zone:z1"', parseAttributeFlag, [])
     .option('--hostname <name>', 'name shown for this agent')
+    .option('--status-update-retry <duration>', 'first resend interval of unacknowledged status updates (doubles up to 1m)', parseDuration, 2000)
     .addOption(secretOption())
     .action(async (o) => {
       const hostname: string = o.hostname ?? (await import('node:os')).hostname();
@@ -109,6 +110,7 @@ export function buildProgram(): Command {
       const agent = new Agent({
         masterUrl: o.master, host: o.host, port: o.port, advertiseIp: o.advertiseIp, workDir, hostname,
         resources, attributes: o.attributes, secret: o.secret, logger: createLogger(hostname),
+        statusUpdateRetryMinMs: o.statusUpdateRetry,
       });
       await agent.start();
       onShutdown(async (signal) => {

@@ -132,7 +132,7 @@ export class Agents {
   /** The link dropped: no more offers from it, and unreachable if it does not come back in time. */
   disconnected(conn: AgentConnection): void {
     const agent = this.byConnection(conn);
-    if (!agent) return;
+    if (!agent || this.m.isStopped) return; // a stopping master closes every socket itself
     agent.connection = null;
     agent.active = false;
     clearInterval(agent.pingTimer);

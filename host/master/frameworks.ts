@@ -149,7 +149,7 @@ export class Frameworks {
 
   disconnected(conn: SchedulerConnection): void {
     const record = this.byConnection(conn);
-    if (!record) return;
+    if (!record || this.m.isStopped) return; // a stopping master closes every socket itself
     record.connection = null;
     record.active = false;
     record.unregisteredTime = Date.now() / 1000;
