@@ -10,6 +10,7 @@
 //   refuses us (middleware: wrong secret) or disconnects us, we retry ourselves, with backoff.
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { z } from 'zod';
+import { formatIssues } from '../protocol/validate.ts';
 import type { Logger } from '../common/log.ts';
 import {
   FrameworkInfo, ID, KillPolicy, TaskInfo, idValue, type AgentToMaster, type MasterToAgent, type RegisterAgent, type StatusUpdate,
@@ -55,8 +56,6 @@ export interface MasterLinkOptions {
 
 type AgentSocket = Socket<MasterToAgent, AgentToMaster>;
 
-export const describeZodError = (err: z.ZodError): string =>
-  err.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 
 export class MasterLink {
   private readonly opts: MasterLinkOptions;
@@ -151,7 +150,7 @@ export class MasterLink {
     this.socket!.on(event, (raw: unknown) => {
       const parsed = schema.safeParse(raw);
       if (!parsed.success) {
-        this.log.warn({ event, problem: describeZodError(parsed.error) }, 'ignoring an invalid message from the master');
+        this.log.warn({ event, problem: formatIssues(parsed.error) }, 'ignoring an invalid message from the master');
         return;
       }
       try {
@@ -185,7 +184,7 @@ export class MasterLink {
         if (!current()) return;
         const answer = RegisterAnswer.safeParse(raw);
         if (!answer.success) {
-          this.log.error({ problem: describeZodError(answer.error) }, 'malformed registration answer from the master; retrying');
+          this.log.error({ problem: formatIssues(answer.error) }, 'malformed registration answer from the master; retrying');
           return retry();
         }
         if (answer.data.ok !== true) {
