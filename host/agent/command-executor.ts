@@ -201,6 +201,7 @@ export class CommandExecutor {
     const { task } = this.spec;
     this.hooks.status({ state: 'TASK_STARTING' });
     let child: ChildProcess;
+    let exit!: Promise<[number | null, NodeJS.Signals | null]>;
     let cgroup: string | undefined;
     try {
       const sandbox = this.sandbox;
@@ -220,6 +221,9 @@ export class CommandExecutor {
           detached: true, // own process group (pgid = pid) and session: survives the agent
           stdio: ['ignore', stdout.fd, stderr.fd],
         });
+        // Listen at once: a quick command can exit while the files below are being closed, and
+        // an 'exit' emitted with no listener is gone for good.
+        exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
       } finally {
         await stdout.close();
         await stderr.close();
@@ -236,11 +240,10 @@ export class CommandExecutor {
     }
     this.child = child;
     const pid = child.pid!;
-    // Listen before anything is awaited so a quick exit is not missed; act on it only after
-    // TASK_RUNNING has been reported (the terminal state must come last).
+    // Act on the exit only after TASK_RUNNING has been reported (the terminal state comes last).
     let running!: () => void;
     const reported = new Promise<void>((r) => (running = r));
-    child.once('exit', (code, signal) => void reported.then(() => this.exited(code, signal)));
+    void Promise.all([exit, reported]).then(([[code, signal]]) => this.exited(code, signal));
     child.on('error', (err) => this.log.warn({ err }, 'task process error'));
     const stat = await readProcStat(pid);
     this.proc = { pid, pgid: pid, start_time: stat?.startTime, boot_id: await bootId(), cgroup };

@@ -100,16 +100,17 @@ export class Allocator {
   /** Roles ordered by their weighted share of the cluster. */
   private readonly roleSorter = new DRFSorter();
   private readonly weights = new Map<string, number>();
-  private readonly minAllocatable: ReadonlyArray<ReadonlyArray<readonly [string, number]>>;
+  private readonly minAllocatable: ReadonlyArray<{ names: readonly string[]; milli: readonly number[] }>;
   private readonly random: () => number;
   private clusterTotal = Resources.empty();
   private filters = 0;
 
   constructor(opts: AllocatorOptions = {}) {
     for (const [role, w] of Object.entries(opts.weights ?? {})) this.setWeight(role, w);
-    this.minAllocatable = (opts.minAllocatable ?? DEFAULT_MIN_ALLOCATABLE).map((r) =>
-      r.scalarNames().map((name) => [name, r.scalarMilli(name)] as const),
-    );
+    this.minAllocatable = (opts.minAllocatable ?? DEFAULT_MIN_ALLOCATABLE).map((r) => ({
+      names: r.scalarNames(),
+      milli: r.scalarNames().map((name) => r.scalarMilli(name)),
+    }));
     this.random = opts.random ?? Math.random;
   }
 
@@ -498,10 +499,13 @@ export class Allocator {
 
   private allocatable(r: Resources): boolean {
     if (r.isEmpty()) return false;
-    if (this.minAllocatable.length === 0) return true;
-    for (const alternative of this.minAllocatable) {
+    const alternatives = this.minAllocatable;
+    if (alternatives.length === 0) return true;
+    // Index loops, no destructuring: this runs once per agent per cycle.
+    for (let i = 0; i < alternatives.length; i++) {
+      const { names, milli } = alternatives[i];
       let ok = true;
-      for (const [name, milli] of alternative) if (r.scalarMilli(name) < milli) ok = false;
+      for (let j = 0; j < names.length && ok; j++) ok = r.scalarMilli(names[j]) >= milli[j];
       if (ok) return true;
     }
     return false;

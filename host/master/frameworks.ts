@@ -4,7 +4,7 @@
 // keeps its tasks for its failover_timeout.
 import type { CallOf, FrameworkInfo } from '../protocol/messages.ts';
 import type { Master } from './master.ts';
-import type { FrameworkRecord, SchedulerConnection, TaskRecord } from './records.ts';
+import type { FrameworkRecord, SchedulerConnection } from './records.ts';
 
 export type SubscribeResult = { ok: true; frameworkId: string } | { ok: false; error: string };
 
@@ -92,7 +92,11 @@ export class Frameworks {
     if (existing) this.failover(record, conn);
 
     record.info = { ...info, id: { value: frameworkId } };
-    if (roles.join() !== record.roles.join()) this.changeRoles(record, roles);
+    if (roles.join() !== record.roles.join()) {
+      // Mesos lets a framework change roles when it re-subscribes; what it holds stays accounted.
+      this.m.offers.rescindFramework(record, false);
+      record.roles = roles;
+    }
     record.connection = conn;
     record.active = true;
     record.recovered = false;
@@ -107,9 +111,9 @@ export class Frameworks {
     await this.m.registry.addFramework({ id: frameworkId, info: record.info, registered_time: record.registeredTime });
     if (record.connection !== conn) return { ok: false, error: 'superseded by a newer subscription' };
 
+    this.m.allocator.updateFramework(frameworkId, roles, [...record.suppressedRoles]);
+    this.m.allocator.revive(frameworkId, roles.filter((r) => !record.suppressedRoles.has(r)));
     this.m.allocator.activateFramework(frameworkId);
-    if (record.suppressedRoles.size > 0) this.m.allocator.suppress(frameworkId, [...record.suppressedRoles]);
-    else this.m.allocator.revive(frameworkId);
     conn.send({
       type: 'SUBSCRIBED',
       subscribed: {
@@ -134,17 +138,6 @@ export class Frameworks {
       old.close('framework failed over');
     }
     this.m.offers.rescindFramework(record, true);
-  }
-
-  /** Mesos lets a framework change roles on re-subscription; allocations move with its tasks. */
-  private changeRoles(record: FrameworkRecord, roles: string[]): void {
-    this.m.offers.rescindFramework(record, false);
-    this.m.allocator.removeFramework(record.id);
-    record.roles = roles;
-    this.m.allocator.addFramework(record.id, roles, { active: false });
-    for (const task of record.tasks.values()) {
-      if (!task.resourcesRecovered) this.m.allocator.recordAllocation(record.id, task.agentId, task.role, task.resources);
-    }
   }
 
   disconnected(conn: SchedulerConnection): void {
@@ -198,10 +191,5 @@ export class Frameworks {
     conn?.close(`framework removed: ${reason}`);
     this.m.log.info({ framework: record.id, reason }, 'framework removed');
     this.m.events.emit('framework', record);
-  }
-
-  /** Tasks of a framework, for reconciliation and state. */
-  tasksOf(record: FrameworkRecord): TaskRecord[] {
-    return [...record.tasks.values()];
   }
 }
