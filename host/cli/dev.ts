@@ -57,6 +57,9 @@ export async function startDevCluster(o: DevOptions): Promise<DevCluster> {
       '--resources', formatResources(agentShare(machine, o.agents, i)),
     ];
     const child = spawn(process.execPath, args, {
+      // Its own process group: a terminal's Ctrl-C reaches only this process, which then stops
+      // the agents in order (SIGUSR1: kill tasks, then exit) instead of agents exiting on their own.
+      detached: true,
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, ...(o.secret ? { AGORA_SECRET: o.secret } : {}) },
     });
