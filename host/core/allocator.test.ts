@@ -263,6 +263,21 @@ describe('agents and frameworks coming and going', () => {
     expect(a.total().toString()).toBe('cpus:8; mem:256');
   });
 
+  test('a role left behind is forgotten with its filters once its resources come back', () => {
+    const a = cluster({ s1: 'cpus:1;mem:64' }, { f1: ['a', 'b'] });
+    a.suppress('f1', ['a']);
+    expect(a.allocate(0).map((d) => d.role)).toEqual(['b']);
+    a.updateFramework('f1', ['a']);
+    expect(a.frameworkRoles('f1')).toEqual([{ role: 'a', suppressed: true }]);
+    // Still held in 'b' until recovered; a decline filter for a role no longer subscribed is moot.
+    expect(a.roleShare('b')).toBe(1);
+    a.recoverResources('f1', 's1', res('cpus:1;mem:64'), 30, 0);
+    expect(a.roleShare('b')).toBe(0);
+    expect(a.filterCount()).toBe(0);
+    a.revive('f1');
+    expect(a.allocate(1).map((d) => d.role)).toEqual(['a']);
+  });
+
   test('adding an agent or a framework twice is an error (it would lose allocations)', () => {
     const a = cluster({ s1: 'cpus:1' }, { f1: ['*'] });
     expect(() => a.addAgent('s1', Resources.empty())).toThrow(/already added/);

@@ -15,8 +15,11 @@ import type { Resources } from './resources.ts';
 
 interface Client {
   readonly name: string;
-  /** Allocated scalar amounts in milli-units (integers, so allocate-then-free returns exactly). */
-  readonly alloc: Map<string, number>;
+  /**
+   * Allocated scalar amounts in milli-units (integers, so allocate-then-free returns exactly),
+   * indexed by the sorter's slot for each resource name: share computation is an array walk.
+   */
+  readonly alloc: number[];
   weight: number;
   /** The share the client is ordered by; fresh unless the sorter is dirty. */
   share: number;
@@ -30,7 +33,11 @@ export interface ClientOptions {
 
 export class DRFSorter {
   private readonly clients = new Map<string, Client>();
-  private readonly total = new Map<string, number>();
+  /** Resource name -> slot in `total` and every client's `alloc`. Slots are never reused. */
+  private readonly slots = new Map<string, number>();
+  private readonly slotNames: string[] = [];
+  /** The pool, in milli-units by slot. */
+  private readonly total: number[] = [];
   /** Active clients, ascending by (share, name); `names` mirrors it for callers. */
   private order: Client[] = [];
   private names: string[] = [];
@@ -40,7 +47,7 @@ export class DRFSorter {
   /** Adds a client (active by default). Adding an existing client is an error: it would lose its allocation. */
   addClient(name: string, opts: ClientOptions = {}): void {
     if (this.clients.has(name)) throw new Error(`sorter: client '${name}' already exists`);
-    const c: Client = { name, alloc: new Map(), weight: checkWeight(opts.weight ?? 1), share: 0, active: false };
+    const c: Client = { name, alloc: [], weight: checkWeight(opts.weight ?? 1), share: 0, active: false };
     this.clients.set(name, c);
     if (opts.active ?? true) this.activate(name);
   }
@@ -98,24 +105,24 @@ export class DRFSorter {
 
   /** Adds resources to the pool that shares are measured against (an agent's total). */
   add(resources: Resources): void {
-    if (addInto(this.total, resources, 1)) this.dirty = true;
+    if (this.addInto(this.total, resources, 1)) this.dirty = true;
   }
 
   /** Removes resources from the pool (an agent went away). */
   remove(resources: Resources): void {
-    if (addInto(this.total, resources, -1)) this.dirty = true;
+    if (this.addInto(this.total, resources, -1)) this.dirty = true;
   }
 
   /** Records that `resources` went to the client, and moves it to its new place in the order. */
   allocated(name: string, resources: Resources): void {
     const c = this.client(name);
-    if (addInto(c.alloc, resources, 1)) this.reposition(c);
+    if (this.addInto(c.alloc, resources, 1)) this.reposition(c);
   }
 
   /** Records that the client gave `resources` back. */
   unallocated(name: string, resources: Resources): void {
     const c = this.client(name);
-    if (addInto(c.alloc, resources, -1)) this.reposition(c);
+    if (this.addInto(c.alloc, resources, -1)) this.reposition(c);
   }
 
   /** The client's weighted dominant share, always against the current pool. */
@@ -125,16 +132,12 @@ export class DRFSorter {
 
   /** The client's allocated scalars, in ordinary units. */
   allocation(name: string): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [k, milli] of this.client(name).alloc) out[k] = milli / 1000;
-    return out;
+    return this.toRecord(this.client(name).alloc);
   }
 
   /** The pool's scalars, in ordinary units. */
   totals(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [k, milli] of this.total) out[k] = milli / 1000;
-    return out;
+    return this.toRecord(this.total);
   }
 
   /**
@@ -161,13 +164,44 @@ export class DRFSorter {
 
   private computeShare(c: Client): number {
     let share = 0;
-    for (const [name, milli] of c.alloc) {
-      const total = this.total.get(name);
-      if (total === undefined || total <= 0) continue;
-      const s = milli / total;
+    const alloc = c.alloc;
+    const total = this.total;
+    for (let i = 0; i < alloc.length; i++) {
+      const t = total[i];
+      if (!(t > 0) || alloc[i] === 0) continue;
+      const s = alloc[i] / t;
       if (s > share) share = s;
     }
     return share / c.weight;
+  }
+
+  /** into[slot] += sign * scalars(r). Returns whether r had any scalar (so shares may have changed). */
+  private addInto(into: number[], r: Resources, sign: 1 | -1): boolean {
+    const names = r.scalarNames();
+    for (let i = 0; i < names.length; i++) {
+      const slot = this.slot(names[i]);
+      while (into.length <= slot) into.push(0);
+      const next = into[slot] + sign * r.scalarMilliAt(i);
+      into[slot] = next > 0 ? next : 0;
+    }
+    return names.length > 0;
+  }
+
+  private slot(name: string): number {
+    let slot = this.slots.get(name);
+    if (slot === undefined) {
+      slot = this.slotNames.length;
+      this.slots.set(name, slot);
+      this.slotNames.push(name);
+      this.total.push(0);
+    }
+    return slot;
+  }
+
+  private toRecord(milli: readonly number[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let i = 0; i < milli.length; i++) if (milli[i] > 0) out[this.slotNames[i]] = milli[i] / 1000;
+    return out;
   }
 
   /** Moves an active client to where its new share belongs; one binary search and one shift. */
@@ -240,16 +274,4 @@ function compare(a: Client, b: Client): number {
 function checkWeight(weight: number): number {
   if (!Number.isFinite(weight) || weight <= 0) throw new Error(`sorter: weight must be a positive number, got ${weight}`);
   return weight;
-}
-
-/** into += sign * scalars(r), dropping names that reach zero. Returns whether anything changed. */
-function addInto(into: Map<string, number>, r: Resources, sign: 1 | -1): boolean {
-  const names = r.scalarNames();
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i];
-    const next = (into.get(name) ?? 0) + sign * r.scalarMilliAt(i);
-    if (next > 0) into.set(name, next);
-    else into.delete(name);
-  }
-  return names.length > 0;
 }
