@@ -163,7 +163,8 @@ export class EventLog {
       this.events.push(e);
       if (opts.autoAck && e.type === 'UPDATE' && e.update.status.uuid && e.update.status.agent_id) {
         const { agent_id, task_id, uuid } = e.update.status;
-        void client.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id, task_id, uuid } });
+        // An acknowledgement lost to a disconnect is harmless: the agent resends the update.
+        client.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id, task_id, uuid } }).catch(() => undefined);
       }
     });
   }
